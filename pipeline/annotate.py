@@ -1,0 +1,45 @@
+"""Runs a trained pipeline over plain text, .txt files or JSONL and returns gold-format records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from wasabi import color
+
+from .gold import Record, read_jsonl
+
+# Terminal colours (wasabi/ANSI names) per label for the readable view.
+TERM_COLORS = {"PERSON": "cyan", "TITLE": "yellow", "SLOGAN": "red", "DOCUMENT": "magenta"}
+
+
+def read_inputs(paths: Iterable[Path]) -> Iterator[Record]:
+    """JSONL lines keep their metadata (spans are ignored); a .txt file is one document."""
+    for path in map(Path, paths):
+        if path.suffix == ".jsonl":
+            for rec in read_jsonl(path):
+                yield Record(text=rec.text, spans=[], meta=rec.meta, where=rec.where)
+        else:
+            from .errors import E, ReadoutError
+
+            if not path.exists():
+                raise ReadoutError(E.R013, path=path)
+            yield Record(text=path.read_text(encoding="utf8"), spans=[], meta={"source": str(path)}, where=str(path))
+
+
+def annotate(nlp, records: Iterable[Record], batch_size: int = 32) -> Iterator[Record]:
+    records = list(records)
+    for rec, doc in zip(records, nlp.pipe((r.text for r in records), batch_size=batch_size)):
+        spans = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        yield Record(text=rec.text, spans=spans, meta=rec.meta, where=rec.where)
+
+
+def render_terminal(rec: Record) -> str:
+    """The text with each span wrapped as [text]LABEL, coloured when the terminal supports it."""
+    out, pos = [], 0
+    for start, end, label in sorted(rec.spans):
+        out.append(rec.text[pos:start])
+        out.append(color(f"[{rec.text[start:end]}]", fg=TERM_COLORS.get(label), bold=True) + color(label, fg=TERM_COLORS.get(label)))
+        pos = end
+    out.append(rec.text[pos:])
+    return "".join(out)

@@ -1,0 +1,181 @@
+"""The `readout` command: thin typer wrappers over importable functions."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from wasabi import msg
+
+from .errors import ReadoutError, ReadoutErrors
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+def user_errors(func):
+    """Turn input errors into one line each and exit 1: no traceback for a user's mistake."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ReadoutErrors as errs:
+            for err in errs.errors:
+                msg.fail(str(err))
+            msg.fail(f"{len(errs.errors)} error(s); nothing written")
+        except ReadoutError as err:
+            msg.fail(str(err))
+        raise typer.Exit(1)
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def validate(paths: List[Path] = typer.Argument(..., help="Gold JSONL files or folders")):
+    """Check gold JSONL against the span rules; name file:line for each problem."""
+    from .gold import read_all
+    from .validate import validate_records
+
+    records = read_all(paths)
+    errors = validate_records(records)
+    if errors:
+        raise ReadoutErrors(errors)
+    n_spans = sum(len(r.spans) for r in records)
+    msg.good(f"{len(records)} documents, {n_spans} spans: valid")
+
+
+@app.command()
+@user_errors
+def markup(
+    paths: List[Path] = typer.Argument(..., help="Inline-tagged files (see pipeline/markup.py)"),
+    output: Path = typer.Option(..., "--output", "-o", help="Gold JSONL to write"),
+    force: bool = typer.Option(False, "--force", help="Replace OUTPUT if it exists"),
+):
+    """Convert inline-tagged documents (<PERSON>...</PERSON>) into validated gold JSONL."""
+    from .errors import E
+    from .gold import write_jsonl
+    from .markup import read_markup
+    from .validate import validate_records
+
+    if output.exists() and not force:
+        raise ReadoutError(E.R018, str(output), detail="exists; pass --force to replace it")
+    records = [r for p in paths for r in read_markup(p)]
+    errors = validate_records(records)
+    if errors:
+        raise ReadoutErrors(errors)
+    write_jsonl(output, records)
+    msg.good(f"wrote {len(records)} documents to {output}")
+
+
+@app.command()
+@user_errors
+def convert(
+    gold: List[Path] = typer.Argument(..., help="Gold JSONL files or folders, split by document"),
+    output: Path = typer.Option(Path("corpus"), "--output", "-o", help="Folder for train/dev/test(.ood).spacy"),
+    manifest: Path = typer.Option(Path("annotations/splits.json"), help="Recorded split of every doc_id"),
+    ood: Optional[Path] = typer.Option(None, help="Out-of-distribution gold, written whole as ood.spacy"),
+    dev: float = typer.Option(0.15, help="Share of new documents for dev"),
+    test: float = typer.Option(0.15, help="Share of new documents for test"),
+    seed: int = typer.Option(0, help="Seed for splitting new documents"),
+):
+    """Validate gold, assign new documents to splits (kept in MANIFEST), write DocBins."""
+    from .convert import records_to_docbin
+    from .gold import read_all
+    from .split import assign_splits, read_manifest, write_manifest
+    from .validate import validate_records
+
+    records = read_all(gold)
+    ood_records = read_all([ood]) if ood else []
+    errors = validate_records(records + ood_records)
+    if errors:
+        raise ReadoutErrors(errors)
+    old = read_manifest(manifest)
+    assignment = assign_splits(records, old, dev=dev, test=test, seed=seed)
+    rows = []
+    for split in ("train", "dev", "test"):
+        part = [r for r in records if assignment[r.doc_id] == split]
+        records_to_docbin(part, output / f"{split}.spacy")
+        rows.append((split, len(part), sum(len(r.spans) for r in part)))
+    if ood_records:
+        records_to_docbin(ood_records, output / "ood.spacy")
+        rows.append(("ood", len(ood_records), sum(len(r.spans) for r in ood_records)))
+    if assignment != old:
+        write_manifest(manifest, assignment)
+        msg.info(f"{len(set(assignment) - set(old))} new document(s) recorded in {manifest}")
+    msg.table(rows, header=("split", "docs", "spans"), divider=True)
+    msg.good(f"wrote DocBins to {output}/")
+
+
+@app.command()
+@user_errors
+def evaluate(
+    model: Path = typer.Argument(..., help="Trained pipeline folder, e.g. models/cpu/model-best"),
+    data: List[Path] = typer.Argument(..., help="Gold .spacy or JSONL files/folders"),
+    name: Optional[str] = typer.Option(None, help="Report name (default: <model>-<data>)"),
+    output: Path = typer.Option(Path("reports"), help="Reports folder"),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples"),
+    examples: int = typer.Option(25, help="Errors shown in context"),
+):
+    """Score MODEL on DATA and write reports/<name>/ (metrics.json, report.md, report.html, f1.png)."""
+    from .evaluate import evaluate as run
+    from .report import SCORE_HEAD, score_rows, write_report
+
+    _check_model(model)
+    name = name or f"{model.parent.name if model.name.startswith('model-') else model.name}-{data[0].stem}"
+    metrics, results = run(model, data, n_boot=n_boot)
+    out = write_report(metrics, results, output / name, title=f"readout evaluation: {name}", n_examples=examples)
+    msg.table(score_rows(metrics), header=SCORE_HEAD, divider=True)
+    msg.good(f"report written to {out}/report.html ({metrics['speed']['words_per_second']:,.0f} words/s)")
+
+
+@app.command()
+@user_errors
+def annotate(
+    model: Path = typer.Argument(..., help="Trained pipeline folder"),
+    inputs: List[Path] = typer.Argument(None, help=".txt files (one document each) or JSONL with 'text'"),
+    text: Optional[str] = typer.Option(None, "--text", "-t", help="Annotate this text instead of files"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSONL here (default: stdout)"),
+    show: bool = typer.Option(True, help="Print a readable view to the terminal (stderr with -o -)"),
+):
+    """Tag PERSON/TITLE/SLOGAN/DOCUMENT spans; JSONL in doccano's format out."""
+    import json
+    import sys
+
+    import spacy
+
+    from .annotate import annotate as run, read_inputs, render_terminal
+    from .errors import E
+    from .gold import Record, write_jsonl
+
+    _check_model(model)
+    if not text and not inputs:
+        raise ReadoutError(E.R013, path="(no --text and no input files)")
+    records = [Record(text=text, spans=[], meta={})] if text else list(read_inputs(inputs))
+    out = list(run(spacy.load(model), records))
+    if output:
+        write_jsonl(output, out)
+    if show:
+        for rec in out:
+            print(render_terminal(rec) + "\n", file=sys.stderr if not output else sys.stdout)
+    if output:
+        msg.good(f"wrote {len(out)} document(s) to {output}")
+    else:
+        for rec in out:
+            print(json.dumps(rec.to_json(), ensure_ascii=False))
+
+
+def _check_model(model: Path) -> None:
+    from .errors import E
+
+    if not (model / "config.cfg").exists():
+        raise ReadoutError(E.R016, str(model), detail="not a trained pipeline (no config.cfg); train one first")
+
+
+# Registered last: loop_cli imports `app` from this module.
+from . import loop_cli  # noqa: E402,F401
+
+if __name__ == "__main__":
+    app()
