@@ -174,6 +174,55 @@ def _check_model(model: Path) -> None:
         raise ReadoutError(E.R016, str(model), detail="not a trained pipeline (no config.cfg); train one first")
 
 
+@app.command()
+@user_errors
+def lint(
+    paths: List[Path] = typer.Argument(..., help="Gold JSONL files or folders"),
+    allow: Path = typer.Option(Path("annotations/lint_allow.jsonl"), help="Allowlist of accepted hits"),
+    limit: int = typer.Option(200, help="Hits printed at most (all are counted)"),
+):
+    """Find inconsistent labels, unlabelled repeats and mechanical guideline breaks."""
+    from collections import Counter
+
+    from .gold import read_all
+    from .lint import lint as run, read_allowlist
+
+    hits = run(read_all(paths), read_allowlist(allow))
+    for hit in hits[:limit]:
+        msg.warn(str(hit))
+    if hits:
+        msg.table(sorted(Counter(h.check for h in hits).items()), header=("check", "hits"), divider=True)
+        msg.fail(f"{len(hits)} lint hit(s); fix them or add them to {allow} with a reason")
+        raise typer.Exit(1)
+    msg.good("no lint hits")
+
+
+@app.command()
+@user_errors
+def stats(
+    gold: Path = typer.Argument(Path("annotations/gold"), help="In-distribution gold folder"),
+    ood: Optional[Path] = typer.Option(Path("annotations/ood"), help="Out-of-distribution gold"),
+    manifest: Path = typer.Option(Path("annotations/splits.json"), help="Split manifest (train/dev for OOD overlap)"),
+    output: Optional[Path] = typer.Option(Path("annotations/STATS.md"), help="Markdown file to write"),
+):
+    """Count spans, distinct strings, genres, provinces and lengths; check OOD stays unseen."""
+    from .gold import atomic_write_text, read_all
+    from .split import read_manifest
+    from .stats import corpus_stats, overlap, to_markdown
+
+    records = read_all([gold])
+    ood_records = read_all([ood]) if ood and ood.exists() else []
+    result = corpus_stats(records + ood_records)
+    shared = None
+    if ood_records:
+        splits = read_manifest(manifest)
+        shared = overlap(ood_records, [r for r in records if splits.get(r.doc_id) in ("train", "dev")])
+    text = to_markdown(result, shared)
+    if output:
+        atomic_write_text(output, text)
+    print(text)
+
+
 # Registered last: loop_cli imports `app` from this module.
 from . import loop_cli  # noqa: E402,F401
 
