@@ -15,7 +15,8 @@ GOLD := $(wildcard annotations/gold/*.jsonl)
 OOD := annotations/ood/ood.jsonl
 CODE := $(wildcard pipeline/*.py) pyproject.toml
 
-.PHONY: all setup validate corpus train-cpu evaluate-cpu sample test lint stats clean
+.SECONDEXPANSION:
+.PHONY: all setup validate corpus train-cpu train-trf evaluate-cpu evaluate-trf learning-curve bench sample test lint stats clean
 
 all: validate corpus train-cpu evaluate-cpu sample
 
@@ -38,22 +39,40 @@ corpus/train.spacy corpus/dev.spacy corpus/test.spacy corpus/ood.spacy &: $(GOLD
 
 corpus: corpus/train.spacy
 
-models/cpu/model-best: configs/cpu.cfg corpus/train.spacy corpus/dev.spacy $(CODE)
-	rm -rf models/cpu
-	$(SPACY) train configs/cpu.cfg --output models/cpu --paths.train corpus/train.spacy --paths.dev corpus/dev.spacy
+# Wall time is kept beside the model for bench/RESULTS.md.
+models/%/model-best: configs/%.cfg corpus/train.spacy corpus/dev.spacy $(CODE)
+	rm -rf models/$*
+	SECONDS=0; \
+	$(SPACY) train configs/$*.cfg --output models/$* --paths.train corpus/train.spacy --paths.dev corpus/dev.spacy $(TRAIN_ARGS) && \
+	echo $$SECONDS > models/$*/train_seconds
 
 train-cpu: models/cpu/model-best
 
-reports/cpu-test/report.html: models/cpu/model-best corpus/test.spacy
-	$(READOUT) evaluate models/cpu/model-best corpus/test.spacy --name cpu-test
+# Pass TRAIN_ARGS="--gpu-id 0" on a GPU machine.
+train-trf: models/trf/model-best
 
-reports/cpu-ood/report.html: models/cpu/model-best corpus/ood.spacy
-	$(READOUT) evaluate models/cpu/model-best corpus/ood.spacy --name cpu-ood
-
-reports/cpu-dev/report.html: models/cpu/model-best corpus/dev.spacy
-	$(READOUT) evaluate models/cpu/model-best corpus/dev.spacy --name cpu-dev
+# reports/<model>-<split>/: e.g. reports/cpu-test/report.html, reports/trf-ood/report.html
+reports/%/report.html: models/$$(firstword $$(subst -, ,$$*))/model-best corpus/$$(lastword $$(subst -, ,$$*)).spacy
+	$(READOUT) evaluate $< $(word 2,$^) --name $*
 
 evaluate-cpu: reports/cpu-dev/report.html reports/cpu-test/report.html reports/cpu-ood/report.html
+evaluate-trf: reports/trf-dev/report.html reports/trf-test/report.html reports/trf-ood/report.html
+
+reports/learning_curve/curve.png: configs/cpu.cfg corpus/train.spacy corpus/dev.spacy $(CODE)
+	$(READOUT) learning-curve configs/cpu.cfg --train corpus/train.spacy --dev corpus/dev.spacy --output reports/learning_curve
+
+learning-curve: reports/learning_curve/curve.png
+
+bench/RESULTS.md: bench/bench.py models/cpu/model-best models/trf/model-best
+	$(BIN)/python bench/bench.py
+
+bench: bench/RESULTS.md
+
+lint: setup
+	$(READOUT) lint annotations/gold annotations/ood
+
+stats: setup
+	$(READOUT) stats annotations/gold --ood annotations/ood
 
 sample: models/cpu/model-best
 	$(READOUT) annotate models/cpu/model-best samples/readout.txt --output reports/sample.jsonl

@@ -10,6 +10,7 @@ import typer
 from wasabi import msg
 
 from .errors import ReadoutError, ReadoutErrors
+from .schema import LABELS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -221,6 +222,26 @@ def stats(
     if output:
         atomic_write_text(output, text)
     print(text)
+
+
+@app.command("learning-curve")
+@user_errors
+def learning_curve_cmd(
+    config: Path = typer.Argument(Path("configs/cpu.cfg"), help="Training config"),
+    train: Path = typer.Option(Path("corpus/train.spacy"), help="Full training DocBin"),
+    dev: Path = typer.Option(Path("corpus/dev.spacy"), help="Dev DocBin to score on"),
+    output: Path = typer.Option(Path("reports/learning_curve"), help="Folder for curve.png and results.json"),
+    fractions: List[float] = typer.Option([0.25, 0.5, 0.75, 1.0], "--fraction", help="Shares of train"),
+):
+    """Train CONFIG on growing shares of train and plot per-label dev F1 against size."""
+    from .curve import learning_curve
+
+    rows = learning_curve(config, train, dev, output, fractions)
+    msg.table(
+        [[r["train_docs"], f"{r['micro_f']:.3f}", *(f"{r[lb]:.3f}" for lb in LABELS)] for r in rows],
+        header=["train docs", "micro F1", *LABELS], divider=True,
+    )
+    msg.good(f"curve written to {output}/curve.png")
 
 
 # Registered last: loop_cli imports `app` from this module.
