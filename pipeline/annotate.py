@@ -10,7 +10,7 @@ from wasabi import color
 from .gold import Record, read_jsonl
 
 # Terminal colours (wasabi/ANSI names) per label for the readable view.
-TERM_COLORS = {"PERSON": "cyan", "TITLE": "yellow", "SLOGAN": "red", "DOCUMENT": "magenta"}
+TERM_COLORS = {"PERSON": "cyan", "TITLE": "yellow", "SLOGAN": "red", "DOCUMENT": "pink"}
 
 
 def read_inputs(paths: Iterable[Path]) -> Iterator[Record]:
@@ -34,12 +34,14 @@ def annotate(nlp, records: Iterable[Record], batch_size: int = 32) -> Iterator[R
         yield Record(text=rec.text, spans=spans, meta=rec.meta, where=rec.where)
 
 
-def render_terminal(rec: Record) -> str:
-    """The text with each span wrapped as [text]LABEL, coloured when the terminal supports it."""
+def render_terminal(rec: Record, colour: bool = False) -> str:
+    """The text with each span wrapped as [text]LABEL, in colour for a terminal."""
+    paint = color if colour else (lambda text, **_: text)
     out, pos = [], 0
     for start, end, label in sorted(rec.spans):
+        fg = TERM_COLORS.get(label)
         out.append(rec.text[pos:start])
-        out.append(color(f"[{rec.text[start:end]}]", fg=TERM_COLORS.get(label), bold=True) + color(label, fg=TERM_COLORS.get(label)))
+        out.append(paint(f"[{rec.text[start:end]}]", fg=fg, bold=True) + paint(label, fg=fg))
         pos = end
     out.append(rec.text[pos:])
     return "".join(out)

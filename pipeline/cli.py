@@ -159,8 +159,10 @@ def annotate(
     if output:
         write_jsonl(output, out)
     if show:
+        # With JSONL on stdout, the readable view goes to stderr so pipes stay clean.
+        stream = sys.stdout if output else sys.stderr
         for rec in out:
-            print(render_terminal(rec) + "\n", file=sys.stderr if not output else sys.stdout)
+            print(render_terminal(rec, colour=stream.isatty()) + "\n", file=stream)
     if output:
         msg.good(f"wrote {len(out)} document(s) to {output}")
     else:
@@ -232,11 +234,13 @@ def learning_curve_cmd(
     dev: Path = typer.Option(Path("corpus/dev.spacy"), help="Dev DocBin to score on"),
     output: Path = typer.Option(Path("reports/learning_curve"), help="Folder for curve.png and results.json"),
     fractions: List[float] = typer.Option([0.25, 0.5, 0.75, 1.0], "--fraction", help="Shares of train"),
+    max_steps: Optional[int] = typer.Option(None, help="Cap each run's training steps (default: the config's)"),
 ):
     """Train CONFIG on growing shares of train and plot per-label dev F1 against size."""
     from .curve import learning_curve
 
-    rows = learning_curve(config, train, dev, output, fractions)
+    overrides = {"training.max_steps": max_steps} if max_steps else {}
+    rows = learning_curve(config, train, dev, output, fractions, overrides)
     msg.table(
         [[r["train_docs"], f"{r['micro_f']:.3f}", *(f"{r[lb]:.3f}" for lb in LABELS)] for r in rows],
         header=["train docs", "micro F1", *LABELS], divider=True,

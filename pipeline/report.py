@@ -58,6 +58,10 @@ def score_rows(metrics: dict) -> list[list[str]]:
 
 SCORE_HEAD = ["label", "precision [95% CI]", "recall [95% CI]", "F1 [95% CI]", "support"]
 KINDS = ["missed", "spurious", "label", "boundary", "label+boundary"]
+CONFUSION_NOTE = (
+    "Spans are paired one-to-one by exact match, then by overlap, so a boundary error sits on the "
+    "diagonal here; the error-kind table below separates it."
+)
 
 
 def _md_table(head: list[str], rows: list[list]) -> str:
@@ -148,7 +152,7 @@ def write_report(metrics: dict, results: list[DocResult], out_dir: Path, title: 
 
     md = [
         f"# {title}", "", summary, "", "## Scores", "", _md_table(SCORE_HEAD, score_rows(metrics)), "",
-        "![F1 per label](f1.png)", "", "## Confusion (gold rows × predicted columns; NONE = missed/spurious)", "",
+        "![F1 per label](f1.png)", "", "## Confusion (gold rows × predicted columns; NONE = missed/spurious)", "", CONFUSION_NOTE, "",
         _md_table(conf_head, conf), "", "## Error kinds per label", "",
         "Boundary errors (overlapping spans, same label) are counted apart from label errors.", "",
         _md_table(["label", *KINDS], error_rows(metrics)), "", "## Worst errors", "",
@@ -170,7 +174,7 @@ def write_report(metrics: dict, results: list[DocResult], out_dir: Path, title: 
 <style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>
 <h2>Scores</h2>{_html_table(SCORE_HEAD, score_rows(metrics))}
 <img alt="F1 per label" src="data:image/png;base64,{png}">
-<h2>Confusion (gold rows × predicted columns; NONE = missed/spurious)</h2>{_html_table(conf_head, conf)}
+<h2>Confusion (gold rows × predicted columns; NONE = missed/spurious)</h2><p>{CONFUSION_NOTE}</p>{_html_table(conf_head, conf)}
 <h2>Error kinds per label</h2><p>Boundary errors (overlapping spans, same label) are counted apart from
 label errors.</p>{_html_table(["label", *KINDS], error_rows(metrics))}
 <h2>Worst errors, gold beside predicted</h2>{''.join(blocks)}</body></html>"""

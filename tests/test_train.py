@@ -9,7 +9,7 @@ from helpers import ROOT, readout
 
 def test_trained_pipeline_loads_and_tags(trained_model):
     nlp = spacy.load(trained_model)
-    assert nlp.pipe_names == ["tok2vec", "ner"]
+    assert nlp.pipe_names == ["tok2vec", "ner", "entity_trimmer"]
     assert set(nlp.get_pipe("ner").labels) == {"PERSON", "TITLE", "SLOGAN", "DOCUMENT"}
     doc = nlp("On the 19th, Huang Qiang, Secretary of the Jilin Provincial Party Committee, stressed the “Two Safeguards”.")
     assert doc.has_annotation("ENT_IOB")
