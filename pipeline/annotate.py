@@ -7,6 +7,7 @@ from typing import Iterable, Iterator
 
 from wasabi import color
 
+from .errors import E, ReadoutError
 from .gold import Record, read_jsonl
 
 # Terminal colours (wasabi/ANSI names) per label for the readable view.
@@ -19,11 +20,9 @@ def read_inputs(paths: Iterable[Path]) -> Iterator[Record]:
         if path.suffix == ".jsonl":
             for rec in read_jsonl(path):
                 yield Record(text=rec.text, spans=[], meta=rec.meta, where=rec.where)
+        elif not path.exists():
+            raise ReadoutError(E.R013, path=path)
         else:
-            from .errors import E, ReadoutError
-
-            if not path.exists():
-                raise ReadoutError(E.R013, path=path)
             yield Record(text=path.read_text(encoding="utf8"), spans=[], meta={"source": str(path)}, where=str(path))
 
 

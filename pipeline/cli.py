@@ -119,6 +119,7 @@ def evaluate(
     output: Path = typer.Option(Path("reports"), help="Reports folder"),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples"),
     examples: int = typer.Option(25, help="Errors shown in context"),
+    disable: List[str] = typer.Option([], help="Pipeline components to switch off, e.g. entity_trimmer"),
 ):
     """Score MODEL on DATA and write reports/<name>/ (metrics.json, report.md, report.html, f1.png)."""
     from .evaluate import evaluate as run
@@ -126,7 +127,7 @@ def evaluate(
 
     _check_model(model)
     name = name or f"{model.parent.name if model.name.startswith('model-') else model.name}-{data[0].stem}"
-    metrics, results = run(model, data, n_boot=n_boot)
+    metrics, results = run(model, data, n_boot=n_boot, disable=disable)
     out = write_report(metrics, results, output / name, title=f"readout evaluation: {name}", n_examples=examples)
     msg.table(score_rows(metrics), header=SCORE_HEAD, divider=True)
     msg.good(f"report written to {out}/report.html ({metrics['speed']['words_per_second']:,.0f} words/s)")

@@ -181,15 +181,19 @@ def error_kinds(results: list[DocResult]) -> dict[str, dict[str, int]]:
     return {label: dict(c) for label, c in table.items()}
 
 
-def evaluate(model: Path, data: list[Path], n_boot: int = 1000, seed: int = 0) -> tuple[dict, list[DocResult]]:
-    """Score `model` on gold `data`; returns the metrics dict and per-document results."""
-    nlp = spacy.load(model)
+def evaluate(
+    model: Path, data: list[Path], n_boot: int = 1000, seed: int = 0, disable: list[str] = ()
+) -> tuple[dict, list[DocResult]]:
+    """Score `model` on gold `data` (with the `disable`d components off); returns the metrics
+    dict and per-document results."""
+    nlp = spacy.load(model, disable=list(disable))
     records = load_gold(data, nlp.vocab)
     results, n_words, seconds = predict(nlp, records)
     c = counts(results)
     metrics = score(c, n_boot=n_boot, seed=seed)
     metrics.update(
         model=str(model),
+        disabled=list(disable),
         data=[str(p) for p in data],
         n_docs=len(results),
         n_words=n_words,
