@@ -1,0 +1,298 @@
+"""Choose what to annotate next: uncertain documents, not too alike; and a simulation that
+checks whether that beats picking at random.
+
+Ranking: each candidate's uncertainty (`confidence.uncertainty`: expected entity errors per
+100 tokens under the NER's beam) is scaled to [0, 1], then documents are picked greedily by
+uncertainty minus `diversity` times their highest TF-IDF cosine similarity to the documents
+already picked (maximal marginal relevance). Without the penalty a batch fills up with
+near-copies of one confusing readout, and annotating the second copy teaches little.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import spacy
+from sklearn.feature_extraction.text import TfidfVectorizer
+from spacy.language import Language
+from spacy.training import Example
+from spacy.util import fix_random_seed, minibatch
+from thinc.api import Adam
+
+from .confidence import DEFAULT_BEAM_WIDTH, beam_entity_probs, uncertainty
+from .convert import record_to_doc
+from .doccano_sync import stable_doc_id
+from .errors import E, ReadoutError
+from .gold import Record, atomic_write_text
+from .schema import LABELS
+
+DEFAULT_DIVERSITY = 0.5
+
+
+@dataclass
+class Candidate:
+    doc_id: str
+    uncertainty: float
+    similarity: float  # highest cosine similarity to a document picked before it
+    record: Record = field(repr=False)
+
+
+def diverse_top(texts: Sequence[str], scores: Sequence[float], n: int, diversity: float) -> list[tuple[int, float]]:
+    """Indices of `n` texts picked by maximal marginal relevance, each with its similarity
+    to the closest earlier pick. Similarities are computed one pick at a time, so memory
+    stays linear in the number of candidates."""
+    if not texts:
+        return []
+    tfidf = TfidfVectorizer(sublinear_tf=True).fit_transform(texts)  # rows are L2-normalised
+    value = np.asarray(scores, dtype=float)
+    top = value.max()
+    value = value / top if top > 0 else value
+    closest = np.zeros(len(texts))
+    picked: list[tuple[int, float]] = []
+    available = np.ones(len(texts), dtype=bool)
+    for _ in range(min(n, len(texts))):
+        gain = np.where(available, value - diversity * closest, -np.inf)
+        i = int(np.argmax(gain))
+        picked.append((i, float(closest[i])))
+        available[i] = False
+        closest = np.maximum(closest, (tfidf @ tfidf[i].T).toarray().ravel())
+    return picked
+
+
+def rank(
+    nlp: Language,
+    records: Sequence[Record],
+    n: int,
+    diversity: float = DEFAULT_DIVERSITY,
+    beam_width: int = DEFAULT_BEAM_WIDTH,
+    exclude: set[str] = frozenset(),
+) -> list[Candidate]:
+    """The `n` documents most worth annotating next, best first; ids in `exclude` (already
+    annotated) are never proposed."""
+    pool = [r for r in records if stable_doc_id(r) not in exclude]
+    scored = beam_entity_probs(nlp, [r.text for r in pool], beam_width)
+    scores = [uncertainty(doc, probs) for doc, probs in scored]
+    return [
+        Candidate(stable_doc_id(pool[i]), scores[i], sim, pool[i])
+        for i, sim in diverse_top([r.text for r in pool], scores, n, diversity)
+    ]
+
+
+# ---------------------------------------------------------------- simulation
+
+
+@dataclass
+class SimulationConfig:
+    rounds: int = 5
+    step: int = 20  # documents "annotated" per round; also the size of the random seed set
+    test_size: int = 60
+    seeds: tuple[int, ...] = (0,)
+    updates: int = 240  # documents per training round (warm-started from the previous round)
+    learn_rate: float = 0.005
+    pool_sample: int = 120  # candidates scored per round; the beam is the slow part
+    beam_width: int = DEFAULT_BEAM_WIDTH
+    diversity: float = DEFAULT_DIVERSITY
+
+
+def _blank_ner() -> Language:
+    """A small CNN NER that learns from a few dozen documents in seconds on a CPU; no labels
+    yet, so that `from_bytes` can give it a trained one's."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "ner",
+        config={
+            "model": {
+                "@architectures": "spacy.TransitionBasedParser.v2",
+                "state_type": "ner",
+                "extra_state_tokens": False,
+                "hidden_width": 64,
+                "maxout_pieces": 2,
+                "use_upper": True,
+                "nO": None,
+                "tok2vec": {
+                    "@architectures": "spacy.HashEmbedCNN.v2",
+                    "pretrained_vectors": None,
+                    "width": 96,
+                    "depth": 2,
+                    "embed_size": 2000,
+                    "window_size": 1,
+                    "maxout_pieces": 3,
+                    "subword_features": True,
+                },
+            }
+        },
+    )
+    return nlp
+
+
+def new_ner(records: Sequence[Record]) -> Language:
+    """An initialised small NER that knows all schema labels, even those `records` lack."""
+    nlp = _blank_ner()
+    ner = nlp.get_pipe("ner")
+    for label in LABELS:
+        ner.add_label(label)
+    nlp.initialize(lambda: _examples(nlp, records))
+    return nlp
+
+
+def _examples(nlp: Language, records: Sequence[Record]) -> list[Example]:
+    return [Example(nlp.make_doc(r.text), record_to_doc(r)) for r in records]
+
+
+def train_more(nlp: Language, records: Sequence[Record], updates: int, seed: int, learn_rate: float) -> Language:
+    """`updates` document updates over shuffled passes through `records`, on an initialised
+    pipeline, in place.
+
+    Warm-starting from the previous round keeps every round equally cheap; both strategies
+    get the same number of updates, so neither gains from extra training."""
+    examples = _examples(nlp, records)
+    optimizer = Adam(learn_rate)
+    rng = random.Random(seed)
+    done = 0
+    while done < updates:
+        rng.shuffle(examples)
+        for batch in minibatch(examples, 4):
+            nlp.update(batch, sgd=optimizer, drop=0.1)
+            done += len(batch)
+            if done >= updates:
+                break
+    return nlp
+
+
+def evaluate_f1(nlp: Language, records: Sequence[Record]) -> float:
+    return float(nlp.evaluate(_examples(nlp, records))["ents_f"])
+
+
+@dataclass
+class CurvePoint:
+    n_annotated: int
+    f1: float
+    seconds: float  # training + evaluation (+ selection, for uncertainty) of this round
+
+
+@dataclass
+class SimulationResult:
+    config: SimulationConfig
+    n_gold: int
+    n_test: int
+    n_pool: int
+    curves: dict[str, dict[int, list[CurvePoint]]]  # strategy → seed → points
+
+    def summary(self) -> dict[str, list[dict]]:
+        """Per strategy, per number of annotated documents: mean, min and max F1 over seeds."""
+        out: dict[str, list[dict]] = {}
+        for strategy, by_seed in self.curves.items():
+            rows = []
+            for points in zip(*by_seed.values()):
+                f1s = [p.f1 for p in points]
+                rows.append(
+                    {
+                        "n_annotated": points[0].n_annotated,
+                        "f1_mean": float(np.mean(f1s)),
+                        "f1_min": min(f1s),
+                        "f1_max": max(f1s),
+                        "seconds_mean": float(np.mean([p.seconds for p in points])),
+                    }
+                )
+            out[strategy] = rows
+        return out
+
+
+def simulate(records: Sequence[Record], config: SimulationConfig, log=print) -> SimulationResult:
+    """Hide the labels of a pool of gold documents, then for each strategy repeat: train,
+    evaluate on a fixed held-out set, pick `step` more documents (by uncertainty with
+    diversity, or at random), reveal their gold labels. Both strategies share the test set,
+    the random seed set and the training budget of each seed."""
+    records = list(records)
+    needed = config.test_size + config.step * (config.rounds + 1)
+    if len(records) < needed:
+        detail = f"simulation needs {needed} gold documents (test + {config.rounds + 1} steps), found {len(records)}"
+        raise ReadoutError(E.R016, detail=detail)
+    curves: dict[str, dict[int, list[CurvePoint]]] = {"uncertainty": {}, "random": {}}
+    n_test = config.test_size
+    for seed in config.seeds:
+        rng = random.Random(seed)
+        order = records[:]
+        rng.shuffle(order)
+        test, rest = order[:n_test], order[n_test:]
+        seed_set, pool0 = rest[: config.step], rest[config.step :]
+        fix_random_seed(seed)
+        start = time.monotonic()
+        first = new_ner(seed_set)
+        train_more(first, seed_set, config.updates, seed, config.learn_rate)
+        start_point = CurvePoint(len(seed_set), evaluate_f1(first, test), time.monotonic() - start)
+        log(f"seed {seed}: {len(seed_set)} annotated, F1 {start_point.f1:.3f} (both strategies)")
+        state = first.to_bytes()
+        for strategy in curves:
+            nlp = _blank_ner().from_bytes(state)
+            labelled, pool = list(seed_set), list(pool0)
+            points = [start_point]
+            pick_rng = random.Random(seed + 1)
+            for r in range(config.rounds):
+                start = time.monotonic()
+                if strategy == "random":
+                    chosen = pick_rng.sample(range(len(pool)), config.step)
+                else:
+                    sample = pick_rng.sample(range(len(pool)), min(config.pool_sample, len(pool)))
+                    scored = beam_entity_probs(nlp, [pool[i].text for i in sample], config.beam_width)
+                    scores = [uncertainty(doc, probs) for doc, probs in scored]
+                    top = diverse_top([pool[i].text for i in sample], scores, config.step, config.diversity)
+                    chosen = [sample[i] for i, _ in top]
+                taken = set(chosen)
+                labelled += [pool[i] for i in chosen]
+                pool = [p for i, p in enumerate(pool) if i not in taken]
+                fix_random_seed(seed + r + 1)
+                train_more(nlp, labelled, config.updates, seed + r + 1, config.learn_rate)
+                f1 = evaluate_f1(nlp, test)
+                points.append(CurvePoint(len(labelled), f1, time.monotonic() - start))
+                log(f"seed {seed} {strategy}: {len(labelled)} annotated, F1 {f1:.3f} ({points[-1].seconds:.0f} s)")
+            curves[strategy][seed] = points
+    return SimulationResult(config, len(records), n_test, len(records) - n_test, curves)
+
+
+def write_report(result: SimulationResult, out_dir: Path) -> tuple[Path, Path]:
+    """results.json (config, per-seed curves, summary) and curve.png (F1 vs documents annotated)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    summary = result.summary()
+    data = {
+        "config": asdict(result.config),
+        "n_gold": result.n_gold,
+        "n_test": result.n_test,
+        "n_pool": result.n_pool,
+        "summary": summary,
+        "curves": {
+            s: {str(seed): [asdict(p) for p in pts] for seed, pts in by_seed.items()}
+            for s, by_seed in result.curves.items()
+        },
+    }
+    results_path = out_dir / "results.json"
+    atomic_write_text(results_path, json.dumps(data, indent=2) + "\n")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for strategy, rows in summary.items():
+        xs = [r["n_annotated"] for r in rows]
+        ax.plot(xs, [r["f1_mean"] for r in rows], marker="o", label=strategy)
+        if len(result.config.seeds) > 1:
+            ax.fill_between(xs, [r["f1_min"] for r in rows], [r["f1_max"] for r in rows], alpha=0.2)
+    ax.set_xlabel("documents annotated")
+    ax.set_ylabel(f"entity F1 on {result.n_test} held-out documents")
+    ax.set_title(f"Active learning vs random ({len(result.config.seeds)} seed(s))")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    curve_path = out_dir / "curve.png"
+    tmp = out_dir / ".curve.png.tmp"
+    fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    tmp.replace(curve_path)
+    return results_path, curve_path
