@@ -19,7 +19,7 @@ TRAIN_CODE := $(addprefix pipeline/,augment.py transformer.py)
 EVAL_CODE := $(addprefix pipeline/,evaluate.py report.py)
 
 .SECONDEXPANSION:
-.PHONY: all setup validate corpus train-cpu train-trf evaluate-cpu evaluate-trf learning-curve bench sample test lint stats clean
+.PHONY: all setup validate corpus train-cpu train-trf evaluate-cpu evaluate-trf learning-curve bench case-ablation sample test lint stats clean
 
 all: validate corpus train-cpu evaluate-cpu sample
 
@@ -70,6 +70,12 @@ bench/RESULTS.md: bench/bench.py models/cpu/model-best models/trf/model-best
 	$(BIN)/python bench/bench.py
 
 bench: bench/RESULTS.md
+
+# Transformer with and without readout.CasedTransformerTok2Vec.v1, same step budget.
+bench/CASE_ABLATION.md: bench/case_ablation.py configs/trf.cfg corpus/train.spacy corpus/dev.spacy $(TRAIN_CODE)
+	$(BIN)/python bench/case_ablation.py --max-steps 150
+
+case-ablation: bench/CASE_ABLATION.md
 
 lint: setup
 	$(READOUT) lint annotations/gold annotations/ood

@@ -34,7 +34,10 @@ def main(
     output: Path = typer.Option(ROOT / "bench/CASE_ABLATION.md"),
 ):
     base = spacy.util.load_config(ROOT / "configs/trf.cfg")
-    overrides = {"paths.train": str(train_path), "paths.dev": str(dev_path), "training.max_steps": max_steps}
+    overrides = {
+        "paths.train": str(train_path), "paths.dev": str(dev_path),
+        "training.max_steps": max_steps, "training.eval_frequency": max(1, max_steps // 3),
+    }
     rows = []
     with TemporaryDirectory() as tmp:
         for name, config in [("with case features (committed)", base), ("transformer only", uncased(base))]:
