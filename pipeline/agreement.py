@@ -37,7 +37,7 @@ class Annotations:
 def load_annotations(paths: Sequence[Path]) -> list[Annotations]:
     """Each file is one annotator, named by its file name without `.jsonl`."""
     if len(paths) < 2:
-        raise ReadoutError(E.R018, detail="need the files of at least two annotators")
+        raise ReadoutError(E.R020, detail="need the files of at least two annotators")
     result, errors = [], []
     for path in map(Path, paths):
         records = list(read_jsonl(path))
@@ -47,14 +47,14 @@ def load_annotations(paths: Sequence[Path]) -> list[Annotations]:
         raise ReadoutErrors(errors)
     names = [a.name for a in result]
     if len(set(names)) != len(names):
-        raise ReadoutError(E.R018, detail=f"two files have the same annotator name: {names}")
+        raise ReadoutError(E.R020, detail=f"two files have the same annotator name: {names}")
     return result
 
 
 def _check_same_text(docs: Sequence[Record], doc_id: str) -> None:
     if len({r.text for r in docs}) > 1:
         where = ", ".join(r.where for r in docs)
-        raise ReadoutError(E.R018, where, detail=f"{doc_id!r} has different texts in different files")
+        raise ReadoutError(E.R020, where, detail=f"{doc_id!r} has different texts in different files")
 
 
 @dataclass
@@ -84,7 +84,7 @@ def bio_tags(rec: Record) -> list[str]:
 def pair_agreement(a: Annotations, b: Annotations) -> PairAgreement:
     common = sorted(set(a.docs) & set(b.docs))
     if not common:
-        raise ReadoutError(E.R018, detail=f"{a.name} and {b.name} have no document in common")
+        raise ReadoutError(E.R020, detail=f"{a.name} and {b.name} have no document in common")
     examples, tags_a, tags_b, disagreements = [], [], [], []
     for doc_id in common:
         ra, rb = a.docs[doc_id], b.docs[doc_id]
@@ -134,17 +134,17 @@ def adjudicate(
     annotators would need one annotator to have marked both, which validation forbids.
     """
     if (reviewer is None) == (not majority):
-        raise ReadoutError(E.R018, detail="choose exactly one of --reviewer NAME or --majority")
+        raise ReadoutError(E.R020, detail="choose exactly one of --reviewer NAME or --majority")
     by_name = {a.name: a for a in annotators}
     if reviewer is not None and reviewer not in by_name:
-        raise ReadoutError(E.R018, detail=f"reviewer {reviewer!r} is not one of the annotators {sorted(by_name)}")
+        raise ReadoutError(E.R020, detail=f"reviewer {reviewer!r} is not one of the annotators {sorted(by_name)}")
     method = f"reviewer:{reviewer}" if reviewer else "majority"
     result = Adjudication(records=[], method=method)
     all_ids = sorted({d for a in annotators for d in a.docs})
     missing = [d for d in all_ids if reviewer and d not in by_name[reviewer].docs]
     if missing:
         detail = f"reviewer {reviewer!r} did not annotate {len(missing)} document(s): {', '.join(missing[:5])}"
-        raise ReadoutError(E.R018, detail=detail)
+        raise ReadoutError(E.R020, detail=detail)
     for doc_id in all_ids:
         versions = {a.name: a.docs[doc_id] for a in annotators if doc_id in a.docs}
         _check_same_text(list(versions.values()), doc_id)

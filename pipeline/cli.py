@@ -12,7 +12,12 @@ from wasabi import msg
 from .errors import ReadoutError, ReadoutErrors
 from .schema import LABELS
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="readout: PERSON, TITLE, SLOGAN and DOCUMENT spans in news about Chinese politics — "
+    "gold data, training, evaluation and the doccano annotation loop.",
+)
 
 
 def user_errors(func):
@@ -62,7 +67,7 @@ def markup(
     from .validate import validate_records
 
     if output.exists() and not force:
-        raise ReadoutError(E.R018, str(output), detail="exists; pass --force to replace it")
+        raise ReadoutError(E.R019, path=output)
     records = [r for p in paths for r in read_markup(p)]
     errors = validate_records(records)
     if errors:

@@ -24,6 +24,8 @@ class E(str, Enum):
     R016 = "model: {detail}"
     R017 = "doccano: {detail}"
     R018 = "merge conflict: {detail}"
+    R019 = "{path} exists; pass --force to replace it"
+    R020 = "annotators: {detail}"
 
 
 class ReadoutError(Exception):

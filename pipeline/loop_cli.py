@@ -344,7 +344,7 @@ def adjudicate_cmd(
     from .gold import write_jsonl
 
     if output.exists() and not force:
-        raise ReadoutError(E.R018, str(output), detail="exists; pass --force to replace it")
+        raise ReadoutError(E.R019, path=output)
     result = adjudicate(load_annotations(files), reviewer=reviewer, majority=majority)
     write_jsonl(output, result.records)
     msg.good(

@@ -103,7 +103,7 @@ def test_bad_requests(files, tmp_path):
     write_jsonl(other, [Record(TEXT.replace("Premier", "premier"), [], {"doc_id": "d-1"})])
     with pytest.raises(ReadoutError, match="different texts") as err:
         agreement(load_annotations([paths[0], other]))
-    assert err.value.code == "R018"
+    assert err.value.code == "R020"
     lonely = tmp_path / "other" / "dave.jsonl"
     write_jsonl(lonely, [Record("Something else entirely.", [], {"doc_id": "d-9"})])
     with pytest.raises(ReadoutError, match="no document in common"):
@@ -124,6 +124,6 @@ def test_cli(files, tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(next(read_jsonl(out)).spans) == sorted(A)
     result = runner.invoke(app, ["adjudicate", *paths, "--reviewer", "bob", "-o", str(out)])
-    assert result.exit_code == 1 and "[R018]" in result.output  # exists: no silent overwrite
+    assert result.exit_code == 1 and "[R019]" in result.output  # exists: no silent overwrite
     result = runner.invoke(app, ["adjudicate", *paths, "-o", str(tmp_path / "x.jsonl")])
     assert result.exit_code == 1 and "exactly one" in result.output and not (tmp_path / "x.jsonl").exists()
