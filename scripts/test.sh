@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/readout validate annotations/gold annotations/ood
+.venv/bin/readout lint annotations/gold annotations/ood
 .venv/bin/python -m pytest tests -ra -p no:cacheprovider "$@"
