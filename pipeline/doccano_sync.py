@@ -13,7 +13,6 @@ and lets a pull match what comes back against the gold already on disk.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import time
 import zipfile
@@ -35,7 +34,7 @@ from urllib3.util.retry import Retry
 from .annotate import read_inputs
 from .confidence import Prelabeler
 from .errors import E, ReadoutError, ReadoutErrors
-from .gold import Record, gold_files, read_jsonl, write_jsonl
+from .gold import Record, gold_files, read_jsonl, text_digest, write_jsonl
 from .schema import COLORS, LABELS, SHORTCUTS
 from .validate import validate_records
 
@@ -81,7 +80,7 @@ def stable_doc_id(rec: Record) -> str:
     re-wrapped copies of one text get one id."""
     if rec.doc_id:
         return str(rec.doc_id)
-    return "sha1-" + hashlib.sha1(" ".join(rec.text.split()).encode()).hexdigest()[:16]
+    return "sha1-" + text_digest(rec.text)[:16]
 
 
 def read_documents(paths: Iterable[Path]) -> list[Record]:

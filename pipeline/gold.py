@@ -7,6 +7,7 @@ read too. Writes are atomic: a temporary file in the same folder, then a rename.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -32,6 +33,11 @@ class Record:
 
     def to_json(self) -> dict:
         return {"text": self.text, "label": [list(s) for s in sorted(self.spans)], **self.meta}
+
+
+def text_digest(text: str) -> str:
+    """sha1 of the text with whitespace normalised: re-wrapped copies of one text share it."""
+    return hashlib.sha1(" ".join(text.split()).encode()).hexdigest()
 
 
 def _parse_spans(obj: dict, where: str) -> list[Span]:

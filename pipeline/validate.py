@@ -5,7 +5,6 @@ Every problem is reported with the file:line it came from; nothing is dropped or
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from typing import Iterable
 
@@ -13,7 +12,7 @@ import spacy
 from spacy.tokens import Doc
 
 from .errors import E, ReadoutError
-from .gold import Record
+from .gold import Record, text_digest
 from .schema import LABELS, QUOTES
 
 # Single-token punctuation that never belongs at a span's edge; abbreviation periods
@@ -84,7 +83,7 @@ def validate_records(records: Iterable[Record]) -> list[ReadoutError]:
                     ReadoutError(E.R010, rec.where, what=f"doc_id {rec.doc_id!r}", other=seen_ids[rec.doc_id])
                 )
             seen_ids.setdefault(rec.doc_id, rec.where)
-        digest = hashlib.sha1(" ".join(rec.text.split()).encode()).hexdigest()
+        digest = text_digest(rec.text)
         if digest in seen_texts:
             errors.append(ReadoutError(E.R010, rec.where, what="text", other=seen_texts[digest]))
         seen_texts.setdefault(digest, rec.where)
