@@ -23,7 +23,7 @@ from .doccano_sync import stable_doc_id
 from .errors import E, ReadoutError, ReadoutErrors
 from .gold import Record, read_jsonl
 from .schema import LABELS
-from .validate import validate_records
+from .validate import require_valid, validate_records
 
 
 @dataclass
@@ -166,7 +166,5 @@ def adjudicate(
         meta = {k: v for k, v in base.meta.items() if k not in ("annotator", "annotators")}
         meta["adjudicated"] = {"method": method, "annotators": sorted(versions)}
         result.records.append(Record(text=base.text, spans=kept, meta=meta, where=f"adjudicated:{doc_id}"))
-    errors = validate_records(result.records)
-    if errors:
-        raise ReadoutErrors(errors)
+    require_valid(result.records)
     return result

@@ -43,12 +43,10 @@ def user_errors(func):
 def validate(paths: List[Path] = typer.Argument(..., help="Gold JSONL files or folders")):
     """Check gold JSONL against the span rules; name file:line for each problem."""
     from .gold import read_all
-    from .validate import validate_records
+    from .validate import require_valid
 
     records = read_all(paths)
-    errors = validate_records(records)
-    if errors:
-        raise ReadoutErrors(errors)
+    require_valid(records)
     n_spans = sum(len(r.spans) for r in records)
     msg.good(f"{len(records)} documents, {n_spans} spans: valid")
 
@@ -64,14 +62,12 @@ def markup(
     from .errors import E
     from .gold import write_jsonl
     from .markup import read_markup
-    from .validate import validate_records
+    from .validate import require_valid
 
     if output.exists() and not force:
         raise ReadoutError(E.R019, path=output)
     records = [r for p in paths for r in read_markup(p)]
-    errors = validate_records(records)
-    if errors:
-        raise ReadoutErrors(errors)
+    require_valid(records)
     write_jsonl(output, records)
     msg.good(f"wrote {len(records)} documents to {output}")
 
@@ -91,13 +87,11 @@ def convert(
     from .convert import records_to_docbin
     from .gold import read_all
     from .split import assign_splits, read_manifest, write_manifest
-    from .validate import validate_records
+    from .validate import require_valid
 
     records = read_all(gold)
     ood_records = read_all([ood]) if ood else []
-    errors = validate_records(records + ood_records)
-    if errors:
-        raise ReadoutErrors(errors)
+    require_valid(records + ood_records)
     old = read_manifest(manifest)
     assignment = assign_splits(records, old, dev=dev, test=test, seed=seed)
     rows = []

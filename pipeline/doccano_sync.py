@@ -36,7 +36,7 @@ from .confidence import Prelabeler
 from .errors import E, ReadoutError, ReadoutErrors
 from .gold import Record, gold_files, read_jsonl, text_digest, write_jsonl
 from .schema import COLORS, LABELS, SHORTCUTS
-from .validate import validate_records
+from .validate import require_valid, validate_records
 
 PROJECT_TYPE = "SequenceLabeling"
 DEFAULT_TIMEOUT = 30.0
@@ -498,9 +498,7 @@ def merge_into_gold(
             changed.add(f)
         else:
             report.conflicts.append(Conflict(doc_id, old.where, *_span_diff(old, rec), same_text=old.text == rec.text))
-    errors = validate_records([r for recs in contents.values() for r in recs])
-    if errors:
-        raise ReadoutErrors(errors)
+    require_valid([r for recs in contents.values() for r in recs])
     for f in sorted(changed):
         write_jsonl(f, contents[f])
         report.written.append(f)

@@ -62,8 +62,8 @@ def _mechanical(rec: Record) -> list[Hit]:
             hit("person-possessive", "contains 's; the possessive stays outside the PERSON")
         if label in ("PERSON", "TITLE") and t.startswith(HONORIFICS):
             hit("person-honorific", "starts with Comrade; honorifics stay outside")
-        if label == "DOCUMENT" and YEAR_RANGE.match(rec.text, e):
-            hit("document-year-range", f"is followed by {YEAR_RANGE.match(rec.text, e).group().strip()}, which belongs inside")
+        if label == "DOCUMENT" and (years := YEAR_RANGE.match(rec.text, e)):
+            hit("document-year-range", f"is followed by {years.group().strip()}, which belongs inside")
     return hits
 
 

@@ -148,7 +148,7 @@ def write_report(metrics: dict, results: list[DocResult], out_dir: Path, title: 
         f"documents, {metrics['n_boot']} resamples. Strict span match (boundaries and label)."
     )
     conf_head, conf = confusion_rows(metrics)
-    examples = worst_errors(results, n_examples)
+    examples = [(res, err, *error_context(res, err)) for res, err in worst_errors(results, n_examples)]
 
     md = [
         f"# {title}", "", summary, "", "## Scores", "", _md_table(SCORE_HEAD, score_rows(metrics)), "",
@@ -157,14 +157,12 @@ def write_report(metrics: dict, results: list[DocResult], out_dir: Path, title: 
         "Boundary errors (overlapping spans, same label) are counted apart from label errors.", "",
         _md_table(["label", *KINDS], error_rows(metrics)), "", "## Worst errors", "",
     ]
-    for res, err in examples:
-        lo, hi = error_context(res, err)
+    for res, err, lo, hi in examples:
         md.append(f"- `{res.doc_id}` {_describe(err, res.text)} — …{' '.join(res.text[lo:hi].split())}…")
 
     png = base64.b64encode(chart.read_bytes()).decode()
     blocks = []
-    for res, err in examples:
-        lo, hi = error_context(res, err)
+    for res, err, lo, hi in examples:
         blocks.append(
             f"<div class='err'><h4>{html.escape(res.doc_id)} — {html.escape(_describe(err, res.text))}</h4>"
             f"<div class='pair'><div><b>gold</b><br>{_render(res.text, res.gold, lo, hi)}</div>"

@@ -11,7 +11,7 @@ from typing import Iterable
 import spacy
 from spacy.tokens import Doc
 
-from .errors import E, ReadoutError
+from .errors import E, ReadoutError, ReadoutErrors
 from .gold import Record, text_digest
 from .schema import LABELS, QUOTES
 
@@ -88,3 +88,10 @@ def validate_records(records: Iterable[Record]) -> list[ReadoutError]:
             errors.append(ReadoutError(E.R010, rec.where, what="text", other=seen_texts[digest]))
         seen_texts.setdefault(digest, rec.where)
     return errors
+
+
+def require_valid(records: list[Record]) -> None:
+    """Raise every validation error at once, before anything is written."""
+    errors = validate_records(records)
+    if errors:
+        raise ReadoutErrors(errors)
