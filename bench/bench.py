@@ -69,8 +69,13 @@ def machine() -> dict:
 
 
 def train_seconds(model_dir: Path) -> str:
-    f = model_dir / "train_seconds"
-    return f"{float(f.read_text()):,.0f} s" if f.exists() else "not recorded"
+    """Wall time recorded by `make train-*`, with where it trained: a model trained on a GPU
+    machine and benchmarked on this one keeps its own figure."""
+    f, device = model_dir / "train_seconds", model_dir / "train_device"
+    if not f.exists():
+        return "not recorded"
+    where = f" ({device.read_text().strip()})" if device.exists() else ""
+    return f"{float(f.read_text()):,.0f} s{where}"
 
 
 def main(
@@ -105,7 +110,7 @@ def main(
     m = machine()
     lines = [
         "# Benchmark results", "",
-        "Written by `.venv/bin/python bench/bench.py` (`make bench`); do not edit by hand.", "",
+        f"Written by `{' '.join(['bench/bench.py', *sys.argv[1:]])}` (`make bench`); do not edit by hand.", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, GPU: {m['gpu']}; "
         f"Python {m['python']}, spaCy {m['spacy']}, torch {m['torch']}.", "",
         f"Texts: {', '.join(p.name for p in data)} ({rows[0][1]['words']:,} words). Words/s is the median of the "
@@ -117,10 +122,12 @@ def main(
         secs = ", ".join(f"{s:.2f}" for s in r["seconds"])
         lines.append(f"| {label} | {r['words_per_second']:,.0f} | {secs} | {r['peak_rss_mb']:,.0f} MB | {t} |")
     cpu = next((r for label, r, _ in rows if label.startswith("CPU")), None)
-    if cpu:
+    if cpu and m["cores"] == 2:
         verdict = "meets" if cpu["words_per_second"] >= TARGET_CPU_WPS else "misses"
         lines += ["", f"Target: CPU pipeline ≥ {TARGET_CPU_WPS:,} words/s on 2 cores — {verdict} it "
                       f"({cpu['words_per_second']:,.0f} words/s)."]
+    elif cpu:
+        lines += ["", f"The {TARGET_CPU_WPS:,} words/s target is for 2 cores; this machine has {m['cores']}."]
     output.write_text("\n".join(lines) + "\n", encoding="utf8")
     print("\n".join(lines))
 

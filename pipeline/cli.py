@@ -134,6 +134,39 @@ def evaluate(
 
 @app.command()
 @user_errors
+def compare(
+    model_a: Path = typer.Argument(..., help="Baseline pipeline, e.g. models/cpu/model-best"),
+    model_b: Path = typer.Argument(..., help="Challenger pipeline, e.g. models/trf/model-best"),
+    data: List[Path] = typer.Argument(..., help="Gold .spacy or JSONL files/folders"),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the comparison as JSON"),
+):
+    """Does MODEL_B beat MODEL_A on DATA? F1 difference per label with a paired bootstrap."""
+    import json
+
+    import spacy
+
+    from .evaluate import compare as paired, counts, load_gold, predict
+    from .gold import atomic_write_text
+
+    for model in (model_a, model_b):
+        _check_model(model)
+    nlps = [spacy.load(m) for m in (model_a, model_b)]
+    records = load_gold(data, nlps[0].vocab)
+    a, b = (counts(predict(nlp, records)[0]) for nlp in nlps)
+    result = paired(a, b, n_boot=n_boot)
+    rows = [(name, f"{r['f_a']:.3f}", f"{r['f_b']:.3f}", f"{r['diff']:+.3f}",
+             f"[{r['diff_ci'][0]:+.3f}, {r['diff_ci'][1]:+.3f}]", f"{r['p_not_better']:.3f}") for name, r in result.items()]
+    msg.table(rows, header=("", "F1 A", "F1 B", "B − A", "95% interval", "P(B ≤ A)"), divider=True)
+    if json_out:
+        doc = {"model_a": str(model_a), "model_b": str(model_b), "data": [str(p) for p in data],
+               "n_docs": len(records), "n_boot": n_boot, "f1": result}
+        atomic_write_text(json_out, json.dumps(doc, indent=2) + "\n")
+        msg.good(f"wrote {json_out}")
+
+
+@app.command()
+@user_errors
 def annotate(
     model: Path = typer.Argument(..., help="Trained pipeline folder"),
     inputs: List[Path] = typer.Argument(None, help=".txt files (one document each) or JSONL with 'text'"),

@@ -64,7 +64,7 @@ CONFUSION_NOTE = (
 )
 
 
-def _md_table(head: list[str], rows: list[list]) -> str:
+def md_table(head: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -151,11 +151,11 @@ def write_report(metrics: dict, results: list[DocResult], out_dir: Path, title: 
     examples = [(res, err, *error_context(res, err)) for res, err in worst_errors(results, n_examples)]
 
     md = [
-        f"# {title}", "", summary, "", "## Scores", "", _md_table(SCORE_HEAD, score_rows(metrics)), "",
+        f"# {title}", "", summary, "", "## Scores", "", md_table(SCORE_HEAD, score_rows(metrics)), "",
         "![F1 per label](f1.png)", "", "## Confusion (gold rows × predicted columns; NONE = missed/spurious)", "", CONFUSION_NOTE, "",
-        _md_table(conf_head, conf), "", "## Error kinds per label", "",
+        md_table(conf_head, conf), "", "## Error kinds per label", "",
         "Boundary errors (overlapping spans, same label) are counted apart from label errors.", "",
-        _md_table(["label", *KINDS], error_rows(metrics)), "", "## Worst errors", "",
+        md_table(["label", *KINDS], error_rows(metrics)), "", "## Worst errors", "",
     ]
     for res, err, lo, hi in examples:
         md.append(f"- `{res.doc_id}` {_describe(err, res.text)} — …{' '.join(res.text[lo:hi].split())}…")

@@ -79,3 +79,19 @@ def test_report_files(results, tmp_path):
     assert "data:image/png;base64," in page and "Wang Qingxian" in page and "<mark" in page
     assert (out / "f1.png").read_bytes()[:4] == b"\x89PNG"
     assert "| PERSON | 0.500" in (out / "report.md").read_text()
+
+
+def test_compare_paired_bootstrap(results):
+    from pipeline.evaluate import compare
+
+    a = counts(results)
+    same = compare(a, a, n_boot=200)
+    assert same["micro"]["diff"] == 0 and same["micro"]["diff_ci"] == [0.0, 0.0]
+    assert same["micro"]["p_not_better"] == 1.0  # a model never beats itself
+    perfect = counts([DocResult(r.doc_id, r.text, r.gold, list(r.gold)) for r in results])
+    better = compare(a, perfect, n_boot=200)
+    assert better["micro"]["f_a"] == pytest.approx(2 / 5) and better["micro"]["f_b"] == 1.0
+    assert better["micro"]["diff"] == pytest.approx(3 / 5) and better["micro"]["p_not_better"] == 0.0
+    assert better["SLOGAN"]["diff"] == 1.0 and better["TITLE"]["diff"] == 0.0
+    with pytest.raises(ValueError):
+        compare(a, a[:1])

@@ -44,3 +44,13 @@ def test_annotate_text_to_stdout(trained_model):
 def test_annotate_missing_model_is_a_clear_error(tmp_path):
     res = readout("annotate", tmp_path / "nope", "--text", "x")
     assert res.returncode == 1 and "[R016]" in res.stdout and "Traceback" not in res.stderr
+
+
+def test_compare_model_with_itself(trained_model, tmp_path, gold_dir):
+    out = tmp_path / "compare.json"
+    res = readout("compare", trained_model, trained_model, gold_dir, "--n-boot", "100", "--json", out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads(out.read_text())
+    assert doc["n_docs"] > 0 and set(doc["f1"]) == {"PERSON", "TITLE", "SLOGAN", "DOCUMENT", "micro"}
+    assert all(r["diff"] == 0 and r["p_not_better"] == 1.0 for r in doc["f1"].values())
+    assert "P(B ≤ A)" in res.stdout
