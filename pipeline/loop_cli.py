@@ -261,11 +261,13 @@ def rank_cmd(
 @user_errors
 def simulate_cmd(
     gold: List[Path] = typer.Option([DEFAULT_GOLD], "--gold", help="Gold JSONL files or folders"),
+    target: List[Path] = typer.Option(
+        [], "--target", help="Gold of a domain to learn (e.g. annotations/ood): test set drawn from it, the rest pooled"),
     rounds: int = typer.Option(5, "--rounds"),
     step: int = typer.Option(20, "--step", help="Documents annotated per round (and in the seed set)"),
     test_size: int = typer.Option(60, "--test-size", help="Held-out documents"),
     seeds: List[int] = typer.Option([0], "--seed", help="Repeat with each seed (give several)"),
-    updates: int = typer.Option(240, "--updates", help="Document updates per training round"),
+    updates: int = typer.Option(480, "--updates", help="Document updates per training round"),
     pool_sample: int = typer.Option(120, "--pool-sample", help="Candidates scored per round"),
     beam_width: int = typer.Option(16, "--beam-width"),
     diversity: float = typer.Option(0.5, "--diversity"),
@@ -273,20 +275,17 @@ def simulate_cmd(
 ):
     """Uncertainty selection vs random on gold with hidden labels; writes results.json and curve.png."""
     from .gold import read_all
-    from .select import SimulationConfig, simulate, write_report
+    from .select import SimulationConfig, report_rows, simulate, write_report
 
     config = SimulationConfig(
         rounds=rounds, step=step, test_size=test_size, seeds=tuple(seeds), updates=updates,
         pool_sample=pool_sample, beam_width=beam_width, diversity=diversity,
     )
-    result = simulate(read_all(gold), config, log=msg.text)
-    summary = result.summary()
-    msg.table(
-        [(u["n_annotated"], f"{u['f1_mean']:.3f}", f"{r['f1_mean']:.3f}", f"{u['f1_mean'] - r['f1_mean']:+.3f}")
-         for u, r in zip(summary["uncertainty"], summary["random"])],
-        header=("annotated", "F1 uncertainty", "F1 random", "difference"),
-        divider=True,
-    )
+    result = simulate(read_all(gold), config, log=msg.text, target=read_all(target) if target else ())
+    header = ["annotated", "F1 uncertainty", "F1 random", "difference", "seeds won"]
+    if target:
+        header.append(f"target docs picked (of {result.n_target_pool})")
+    msg.table(report_rows(result), header=header, divider=True)
     for path in write_report(result, out):
         msg.good(f"wrote {path}")
 

@@ -173,10 +173,13 @@ def test_simulation_writes_results_and_curve(tmp_path):
     # Both strategies start from the same seed set and model.
     assert summary["random"][0]["f1_mean"] == summary["uncertainty"][0]["f1_mean"]
     assert all(0.0 <= r["f1_min"] <= r["f1_mean"] <= r["f1_max"] <= 1.0 for rows in summary.values() for r in rows)
-    results, curve = write_report(result, tmp_path / "al")
+    results, curve, report = write_report(result, tmp_path / "al")
     data = json.loads(results.read_text())
     assert data["n_test"] == 6 and data["config"]["seeds"] == [0, 1] and set(data["curves"]["random"]) == {"0", "1"}
     assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = [line for line in report.read_text().splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + 3 and table[1].startswith("| 3 | ") and table[2].endswith(" of 2 |")
+    assert "![F1 against documents annotated](curve.png)" in report.read_text()
 
 
 def test_simulation_needs_enough_gold():
@@ -223,3 +226,15 @@ def test_cli_select_push(tiny_model, tmp_path, doccano, admin_env, client, proje
     project, _ = require_project(client, project_name)
     examples = list(client.list_examples(project.id))
     assert len(examples) == 3 and all("uncertainty" in ex.meta for ex in examples)
+
+
+def test_simulation_with_a_target_domain():
+    config = SimulationConfig(rounds=2, step=3, test_size=4, seeds=(0,), updates=12, pool_sample=20, beam_width=4)
+    home, target = synthetic_gold(12), synthetic_gold(7)
+    result = simulate(home, config, log=lambda line: None, target=target)
+    assert (result.n_test, result.n_target_pool, result.n_pool) == (4, 3, 15)
+    for points in (result.curves[s][0] for s in ("uncertainty", "random")):
+        assert points[0].n_target == 0  # the seed set comes from the home documents only
+        assert all(0 <= p.n_target <= min(3, p.n_annotated) for p in points)
+    with pytest.raises(ReadoutError, match="more than 4 target documents"):
+        simulate(home, config, target=target[:4])
