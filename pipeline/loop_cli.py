@@ -275,7 +275,7 @@ def simulate_cmd(
 ):
     """Uncertainty selection vs random on gold with hidden labels; writes results.json and curve.png."""
     from .gold import read_all
-    from .select import SimulationConfig, report_rows, simulate, write_report
+    from .select import SimulationConfig, overall_line, report_rows, simulate, write_report
 
     config = SimulationConfig(
         rounds=rounds, step=step, test_size=test_size, seeds=tuple(seeds), updates=updates,
@@ -286,6 +286,7 @@ def simulate_cmd(
     if target:
         header.append(f"target docs picked (of {result.n_target_pool})")
     msg.table(report_rows(result), header=header, divider=True)
+    msg.text(overall_line(result))
     for path in write_report(result, out):
         msg.good(f"wrote {path}")
 

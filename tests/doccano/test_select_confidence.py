@@ -180,6 +180,10 @@ def test_simulation_writes_results_and_curve(tmp_path):
     table = [line for line in report.read_text().splitlines() if line.startswith("| ")]
     assert len(table) == 1 + 3 and table[1].startswith("| 3 | ") and table[2].endswith(" of 2 |")
     assert "![F1 against documents annotated](curve.png)" in report.read_text()
+    o = data["overall"]
+    assert len(o["gap_per_seed"]) == 2 and o["seeds_won"] == sum(g > 0 for g in o["gap_per_seed"])
+    assert o["sign_test_p"] == {0: 1.0, 1: 0.75, 2: 0.25}[o["seeds_won"]]
+    assert f"ahead in {o['seeds_won']} of 2 seeds" in report.read_text()
 
 
 def test_simulation_needs_enough_gold():
