@@ -73,7 +73,7 @@ reports/learning_curve/curve.png: configs/cpu.cfg corpus/train.spacy corpus/dev.
 
 learning-curve: reports/learning_curve/curve.png
 
-# Uncertainty selection vs random, replayed on gold with hidden labels (about 25 minutes on 2 cores).
+# Uncertainty selection vs random, replayed on gold with hidden labels (about 40 minutes on 2 cores).
 reports/active_learning/curve.png: $(GOLD) pipeline/select.py pipeline/confidence.py | setup
 	$(READOUT) select simulate --gold annotations/gold $(foreach s,0 1 2 3 4 5 6 7 8 9,--seed $(s)) --out reports/active_learning
 
