@@ -273,7 +273,7 @@ def simulate_cmd(
     diversity: float = typer.Option(0.5, "--diversity"),
     out: Path = typer.Option(Path("reports/active_learning"), "--out"),
 ):
-    """Uncertainty selection vs random on gold with hidden labels; writes results.json and curve.png."""
+    """Uncertainty selection vs random on gold with hidden labels; writes results.json, curve.png and report.md."""
     from .gold import read_all
     from .select import SimulationConfig, overall_line, report_rows, simulate, write_report
 
