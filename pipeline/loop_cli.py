@@ -30,6 +30,12 @@ def _home_option():
     )
 
 
+# Shared by `serve` and `start`, which differ only in running in the foreground or not.
+_PORT = typer.Option(8000, "--port", help="Loopback port (0: any free one)")
+_VENV = typer.Option(Path(".venv-doccano"), "--venv", help="doccano's own virtualenv (installed if missing)")
+_WORKERS = typer.Option(2, "--workers", help="gunicorn workers")
+
+
 def _connect(url: str):
     from .doccano_server import admin_credentials
     from .doccano_sync import connect
@@ -43,10 +49,10 @@ def _connect(url: str):
 @doccano_app.command()
 @user_errors
 def serve(
-    port: int = typer.Option(8000, "--port", help="Loopback port (0: any free one)"),
+    port: int = _PORT,
     home: Optional[Path] = _home_option(),
-    venv: Path = typer.Option(Path(".venv-doccano"), "--venv", help="doccano's own virtualenv (installed if missing)"),
-    workers: int = typer.Option(2, "--workers", help="gunicorn workers"),
+    venv: Path = _VENV,
+    workers: int = _WORKERS,
 ):
     """Run doccano on 127.0.0.1 in the foreground until Ctrl-C (admin from DOCCANO_ADMIN_USER/PASSWORD)."""
     from .doccano_server import serve as serve_forever
@@ -62,10 +68,10 @@ def serve(
 @doccano_app.command("start")
 @user_errors
 def start_cmd(
-    port: int = typer.Option(8000, "--port", help="Loopback port (0: any free one)"),
+    port: int = _PORT,
     home: Optional[Path] = _home_option(),
-    venv: Path = typer.Option(Path(".venv-doccano"), "--venv", help="doccano's own virtualenv (installed if missing)"),
-    workers: int = typer.Option(2, "--workers", help="gunicorn workers"),
+    venv: Path = _VENV,
+    workers: int = _WORKERS,
 ):
     """Start doccano in the background; `readout doccano stop` stops it."""
     from .doccano_server import start
@@ -275,7 +281,7 @@ def simulate_cmd(
 ):
     """Uncertainty selection vs random on gold with hidden labels; writes results.json, curve.png and report.md."""
     from .gold import read_all
-    from .select import SimulationConfig, overall_line, report_rows, simulate, write_report
+    from .select import SimulationConfig, overall, overall_line, report_rows, simulate, write_report
 
     config = SimulationConfig(
         rounds=rounds, step=step, test_size=test_size, seeds=tuple(seeds), updates=updates,
@@ -286,7 +292,7 @@ def simulate_cmd(
     if target:
         header.append(f"target docs picked (of {result.n_target_pool})")
     msg.table(report_rows(result), header=header, divider=True)
-    msg.text(overall_line(result))
+    msg.text(overall_line(overall(result)))
     for path in write_report(result, out):
         msg.good(f"wrote {path}")
 

@@ -229,8 +229,7 @@ def simulate(
             detail = (f"simulation needs more than {config.test_size} target documents (found {len(target)}) "
                       f"and {needed} others ({config.rounds + 1} steps, found {have})")
             raise ReadoutError(E.R016, detail=detail)
-    elif len(records) < config.test_size + config.step * (config.rounds + 1):
-        needed = config.test_size + config.step * (config.rounds + 1)
+    elif len(records) < (needed := config.test_size + config.step * (config.rounds + 1)):
         detail = f"simulation needs {needed} gold documents (test + {config.rounds + 1} steps), found {len(records)}"
         raise ReadoutError(E.R016, detail=detail)
     target_ids = {id(r) for r in target}
@@ -315,8 +314,8 @@ def overall(result: SimulationResult) -> dict:
             "sign_test_p": float(binomtest(won, len(gaps), 0.5, alternative="greater").pvalue)}
 
 
-def overall_line(result: SimulationResult) -> str:
-    o = overall(result)
+def overall_line(o: dict) -> str:
+    """One sentence from `overall`'s result."""
     return (f"Averaged over the rounds after the seed set, uncertainty selection is ahead of random by "
             f"{o['gap_mean']:+.3f} F1, and ahead in {o['seeds_won']} of {len(o['gap_per_seed'])} seeds "
             f"(one-sided sign test p = {o['sign_test_p']:.3g}).")
@@ -333,7 +332,7 @@ def write_report(result: SimulationResult, out_dir: Path) -> tuple[Path, Path, P
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    summary = result.summary()
+    summary, summary_overall = result.summary(), overall(result)
     data = {
         "config": asdict(result.config),
         "n_gold": result.n_gold,
@@ -341,7 +340,7 @@ def write_report(result: SimulationResult, out_dir: Path) -> tuple[Path, Path, P
         "n_pool": result.n_pool,
         "n_target_pool": result.n_target_pool,
         "summary": summary,
-        "overall": overall(result),
+        "overall": summary_overall,
         "curves": {
             s: {str(seed): [asdict(p) for p in pts] for seed, pts in by_seed.items()}
             for s, by_seed in result.curves.items()
@@ -377,7 +376,7 @@ def write_report(result: SimulationResult, out_dir: Path) -> tuple[Path, Path, P
         f"{c.step} random documents, then {c.rounds} rounds of {c.step} picked by uncertainty (among "
         f"{c.pool_sample} random candidates, beam width {c.beam_width}, diversity {c.diversity}) or at random; "
         f"{c.updates} document updates per round. Entity F1 mean over seeds (min–max).", "",
-        md_table(head, report_rows(result)), "", overall_line(result), "",
+        md_table(head, report_rows(result)), "", overall_line(summary_overall), "",
         "![F1 against documents annotated](curve.png)", "",
     ])
     report_path = out_dir / "report.md"
